@@ -1,0 +1,1 @@
+"""The local stack: a real Kafka broker and the AppSync simulator on loopback."""

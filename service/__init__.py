@@ -1,0 +1,1 @@
+"""The relay service: consume Kafka records and publish them as AppSync mutations."""
