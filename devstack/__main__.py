@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         else:
             for name, running in stack.status().items():
-                print(f"{name:8} {'running' if running else 'stopped'}")
+                print(f"{name:11} {'running' if running else 'stopped'}")
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from devstack.appsync import AppSyncSimulator
 from devstack.config import StackConfig
 from devstack.kafka import KafkaBroker
+from devstack.prometheus import Prometheus
+from devstack.web import WebServer
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,8 @@ class Endpoints:
     graphql_url: str
     realtime_url: str
     api_key: str
+    web_url: str
+    prometheus_url: str
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -24,6 +28,8 @@ class Endpoints:
             "graphql_url": self.graphql_url,
             "realtime_url": self.realtime_url,
             "api_key": self.api_key,
+            "web_url": self.web_url,
+            "prometheus_url": self.prometheus_url,
         }
 
 
@@ -32,6 +38,8 @@ class LocalStack:
         self.config = config or StackConfig.from_env()
         self.kafka = KafkaBroker(self.config)
         self.appsync = AppSyncSimulator(self.config)
+        self.web = WebServer(self.config)
+        self.prometheus = Prometheus(self.config)
 
     @property
     def endpoints(self) -> Endpoints:
@@ -40,7 +48,13 @@ class LocalStack:
             graphql_url=self.config.graphql_url,
             realtime_url=self.config.realtime_url,
             api_key=self.config.appsync_api_key,
+            web_url=self.web.url,
+            prometheus_url=self.prometheus.url,
         )
+
+    def parts(self) -> list[tuple[str, object]]:
+        """The parts in start order; stop goes in reverse."""
+        return [("kafka", self.kafka), ("appsync", self.appsync), ("web", self.web), ("prometheus", self.prometheus)]
 
     def start(self) -> dict[str, float]:
         """Start every part that is not running and wait until each is ready.
@@ -50,7 +64,7 @@ class LocalStack:
         """
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         timings = {}
-        for name, part in (("kafka", self.kafka), ("appsync", self.appsync)):
+        for name, part in self.parts():
             started_at = time.monotonic()
             part.start()
             timings[name] = time.monotonic() - started_at
@@ -60,12 +74,12 @@ class LocalStack:
     def stop(self) -> list[str]:
         """Stop every part; return the names of those that were running."""
         stopped = []
-        # The simulator first: it holds no data, while the broker flushes its log on SIGTERM.
-        for name, part in (("appsync", self.appsync), ("kafka", self.kafka)):
+        # The broker last: the others hold no data, while it flushes its log on SIGTERM.
+        for name, part in reversed(self.parts()):
             if part.stop():
                 stopped.append(name)
         self.config.endpoints_file.unlink(missing_ok=True)
         return stopped
 
     def status(self) -> dict[str, bool]:
-        return {"kafka": self.kafka.is_running(), "appsync": self.appsync.is_running()}
+        return {name: part.is_running() for name, part in self.parts()}

@@ -27,7 +27,11 @@ def main() -> int:
     configure_logging(settings.log_level, settings.log_format)
     log.info("settings loaded", relay=settings.masked(), kafka=kafka.model_dump(mode="json"))
     _install_event_loop_policy()
-    asyncio.run(run_relay(settings, kafka))
+    try:
+        asyncio.run(run_relay(settings, kafka))
+    except ConfigurationError as error:
+        log.error("relay cannot start", error=str(error))
+        return 2
     return 0
 
 

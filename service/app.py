@@ -77,6 +77,13 @@ async def run_relay(settings: RelaySettings, kafka: KafkaSettings, metrics: Rela
     await ops.start()
     await client.start()
     await producer.start()
+    try:
+        await _require_topic(producer, settings.dead_letter_topic)
+    except ConfigurationError:
+        await producer.stop()
+        await client.close()
+        await ops.stop()
+        raise
     await consumer.start()
     if settings.topic_pattern:
         consumer.subscribe(pattern=settings.topic_pattern, listener=relay.listener())
@@ -103,6 +110,17 @@ async def run_relay(settings: RelaySettings, kafka: KafkaSettings, metrics: Rela
         await client.close()
         await ops.stop()
     log.info("relay stopped")
+
+
+async def _require_topic(producer: AIOKafkaProducer, topic: str) -> None:
+    # Without this check a missing dead-letter topic would surface only at
+    # the first bad record, as a partition retrying forever.
+    metadata = await producer.client.fetch_all_metadata()
+    if topic not in metadata.topics():
+        raise ConfigurationError(
+            f"dead-letter topic {topic!r} does not exist; create it (python -m producer create-topics) "
+            "or set RELAY_DEAD_LETTER_TOPIC to an existing topic"
+        )
 
 
 def _request_stop(stop_event: asyncio.Event, sig: signal.Signals) -> None:

@@ -54,7 +54,9 @@ class Relay:
         ]
         try:
             while not self._stopping.is_set():
-                batches = await self.consumer.getmany(timeout_ms=_POLL_TIMEOUT_MS)
+                # Capping one poll at the queue limit bounds what a partition
+                # can hold past its pause threshold to one poll's worth.
+                batches = await self.consumer.getmany(timeout_ms=_POLL_TIMEOUT_MS, max_records=self._queue_max_records)
                 for tp, records in batches.items():
                     worker = self.workers.get(tp)
                     if worker is None:
@@ -160,14 +162,31 @@ class Relay:
     async def _lag_loop(self) -> None:
         while True:
             await asyncio.sleep(_LAG_INTERVAL_S)
-            for tp in list(self.workers):
-                lag = await self.lag(tp)
-                if lag is not None:
+            tps = list(self.workers)
+            if not tps:
+                continue
+            try:
+                # The consumer learns high watermarks only from fetch responses,
+                # which stop while a partition is paused, so ask the broker.
+                highwaters = await self.consumer.end_offsets(tps)
+            except KafkaError as error:
+                log.warning("end offsets for the lag metric failed; keeping the last values",
+                            partitions=_names(tps), error=repr(error))
+                continue
+            for tp in tps:
+                if tp not in self.workers:
+                    continue  # revoked meanwhile, and forget_partition removed its series
+                lag = await self.lag(tp, highwaters.get(tp))
+                if lag is not None and tp in self.workers:
                     self._metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
 
-    async def lag(self, tp: TopicPartition) -> int | None:
-        """High watermark minus the committed position: records not yet acknowledged."""
-        highwater = self.consumer.highwater(tp)
+    async def lag(self, tp: TopicPartition, highwater: int | None = None) -> int | None:
+        """High watermark minus the committed position: records not yet acknowledged.
+
+        Without a highwater, the consumer's last fetched one is used.
+        """
+        if highwater is None:
+            highwater = self.consumer.highwater(tp)
         if highwater is None:
             return None
         worker = self.workers.get(tp)
@@ -177,6 +196,13 @@ class Relay:
                 position = await self.consumer.position(tp)
             except (IllegalStateError, KafkaError):
                 return None
+            if worker is not None:
+                # Until its first record finishes, a worker has no committable
+                # offset although records may wait in it, and the fetch
+                # position is already past them.
+                # NOTE: offsets skipped by compaction or transaction markers
+                # make this count a few records too many.
+                position -= worker.pending
         return max(0, highwater - position)
 
     async def stalled_partitions(self, stall_timeout_s: float) -> list[str]:

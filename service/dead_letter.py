@@ -59,6 +59,7 @@ class DeadLetterWriter:
             except KafkaError as send_error:
                 attempt += 1
                 delay = random.uniform(0, min(self._retry_max_s, self._retry_base_s * 2 ** attempt))
+                self._metrics.retries.labels(cause="dead_letter_write").inc()
                 log.error("dead-letter write failed; retrying", dead_letter_topic=self.topic, topic=record.topic,
                           partition=record.partition, offset=record.offset, attempt=attempt,
                           retry_in_s=round(delay, 3), error=repr(send_error))

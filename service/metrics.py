@@ -6,8 +6,14 @@ a key.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR
+
+# Without this, every counter and histogram child also exports a *_created
+# series. Nothing here queries them, and each one adds a series to store and,
+# in Amazon Managed Service for Prometheus, to pay for. The switch is global
+# to the process, which is the relay alone in production.
+disable_created_metrics()
 
 # From 1 ms to 60 s: a local run sits in the low milliseconds, while a stalled
 # AppSync or a broker restart pushes latency into tens of seconds.
@@ -35,15 +41,22 @@ class RelayMetrics:
             "relay_records_dead_lettered_total", "Records written to the dead-letter topic, by reason.",
             ["topic", "reason"], registry=registry)
         self.retries = Counter(
-            "relay_retries_total", "Mutation requests retried, by cause.", ["cause"], registry=registry)
+            "relay_retries_total",
+            "Retries, by cause: the delivery error of a mutation request, or dead_letter_write for a failed "
+            "write to the dead-letter topic.",
+            ["cause"], registry=registry)
         self.requests = Counter(
-            "relay_mutation_requests_total", "Mutation requests sent, by outcome.", ["outcome"], registry=registry)
+            "relay_mutation_requests_total",
+            "Mutation requests by outcome: ok, or the error's reason. Failed readiness probes count too.",
+            ["outcome"], registry=registry)
 
         self.mutation_latency = Histogram(
-            "relay_mutation_request_duration_seconds", "Duration of one AppSync mutation request.",
+            "relay_mutation_request_duration_seconds",
+            "Duration of one AppSync request, failed ones and the readiness probe included.",
             buckets=LATENCY_BUCKETS_S, registry=registry)
         self.batch_size = Histogram(
-            "relay_batch_records", "Records per mutation request.", buckets=BATCH_SIZE_BUCKETS, registry=registry)
+            "relay_batch_records", "Records per mutation request, each retry counted again.",
+            buckets=BATCH_SIZE_BUCKETS, registry=registry)
         self.request_bytes = Counter(
             "relay_mutation_request_bytes_total", "Bytes of mutation request bodies sent.", registry=registry)
 
@@ -58,9 +71,12 @@ class RelayMetrics:
             ["topic"], buckets=LATENCY_BUCKETS_S, registry=registry)
 
         self.lag = Gauge(
-            "relay_consumer_lag_records", "High watermark minus position, per partition.", partition, registry=registry)
+            "relay_consumer_lag_records",
+            "High watermark minus the lowest offset not yet acknowledged or dead-lettered, per partition.",
+            partition, registry=registry)
         self.committed_offset = Gauge(
-            "relay_committed_offset", "Last offset committed, per partition.", partition, registry=registry)
+            "relay_committed_offset", "Last offset committed (the next offset to consume), per partition.",
+            partition, registry=registry)
         self.in_flight_requests = Gauge(
             "relay_in_flight_requests", "Mutation requests awaiting a response.", registry=registry)
         self.paused_partitions = Gauge(

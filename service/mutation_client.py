@@ -70,6 +70,11 @@ class MutationClient:
         except DeliveryError as error:
             self._record_failure(error)
             raise
+        except RecordError as error:
+            # AppSync rejected the whole document (MutationRejectedError), so
+            # the request counts as failed although AppSync is reachable.
+            self._metrics.requests.labels(outcome=error.reason).inc()
+            raise
         self.last_error = None
         self.reachable = True
         self._metrics.requests.labels(outcome="ok").inc()

@@ -18,12 +18,14 @@ class OffsetTracker:
         self._pending: deque[int] = deque()
         self._finished: set[int] = set()
         self._next_offset: int | None = None
+        self.progressed = False
 
     def add(self, offset: int) -> None:
         self._pending.append(offset)
         self._next_offset = offset + 1
 
     def finish(self, offset: int) -> None:
+        self.progressed = True
         self._finished.add(offset)
         while self._pending and self._pending[0] in self._finished:
             self._finished.discard(self._pending.popleft())
@@ -34,7 +36,9 @@ class OffsetTracker:
         return len(self._pending)
 
     def committable(self) -> int | None:
-        """Return the offset to commit (the next record to read), or None before any record."""
+        """Return the offset to commit (the next record to read), or None before any record finished."""
+        if not self.progressed:
+            return None
         if self._pending:
             return self._pending[0]
         return self._next_offset

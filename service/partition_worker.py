@@ -78,8 +78,10 @@ class PartitionWorker:
         """Let in-flight batches finish within budget_s, then cancel; queued records stay uncommitted."""
         for lane in self._lanes:
             lane.closing = True
-        idle = [lane.task for lane in self._lanes if lane.task and not lane.busy]
-        busy = [lane.task for lane in self._lanes if lane.task and lane.busy]
+        # Only a lane with a request on the wire has anything to finish; one
+        # that is idle or waiting out a retry backoff stops at once.
+        idle = [lane.task for lane in self._lanes if lane.task and not lane.in_request]
+        busy = [lane.task for lane in self._lanes if lane.task and lane.in_request]
         for task in idle:
             task.cancel()
         if busy:
@@ -102,7 +104,7 @@ class _Lane:
         self.index = index
         self.queue: asyncio.Queue[tuple[KafkaRecord, float]] = asyncio.Queue()
         self.task: asyncio.Task | None = None
-        self.busy = False
+        self.in_request = False
         self.closing = False
         self.retrying = False
 
@@ -114,12 +116,8 @@ class _Lane:
         options = self.worker._options
         while not self.closing:
             first = await self.queue.get()
-            self.busy = True
-            try:
-                batch = await self._collect(first, options.batch_max_records, options.batch_linger_s)
-                await self._deliver(batch)
-            finally:
-                self.busy = False
+            batch = await self._collect(first, options.batch_max_records, options.batch_linger_s)
+            await self._deliver(batch)
 
     async def _collect(self, first, max_records: int, linger_s: float) -> list[tuple[KafkaRecord, float]]:
         batch = [first]
@@ -145,17 +143,17 @@ class _Lane:
             except RecordError as error:
                 await self._dead_letter(record, error)
         for chunk in _chunks(ready, self.worker._options.batch_max_bytes):
+            if self.closing:
+                return  # left uncommitted; the next owner of the partition publishes it
             await self._publish_with_retry(chunk)
 
     async def _publish_with_retry(self, chunk: list[tuple[KafkaRecord, float, Publication]]) -> None:
         worker, options = self.worker, self.worker._options
         attempt = 0
         while True:
-            sent_at_ms = int(time.time() * 1000)
-            channels = [publication.channel for _, _, publication in chunk]
-            data = [publication.encode_data(sent_at_ms) for _, _, publication in chunk]
             try:
-                outcomes = await worker._client.publish(channels, data)
+                outcomes = await self._send(chunk)
+                break
             except MutationRejectedError as error:
                 # The request was rejected as a whole without naming a record:
                 # send the records one by one to find the one at fault.
@@ -166,6 +164,8 @@ class _Lane:
                     await self._publish_with_retry([single])
                 return
             except DeliveryError as error:
+                if self.closing:
+                    return  # shutting down: no retry, and nothing of this chunk is committed
                 attempt += 1
                 self.retrying = True
                 delay = retry_delay_s(error, attempt, options.retry_base_s, options.retry_max_s, options.auth_retry_s)
@@ -176,9 +176,7 @@ class _Lane:
                        offset=first.offset, records=len(chunk), attempt=attempt, retry_in_s=round(delay, 3),
                        cause=error.reason, error=str(error))
                 await asyncio.sleep(delay)
-                continue
-            self.retrying = False
-            break
+        self.retrying = False
         acknowledged_at = time.monotonic()
         now_ms = time.time() * 1000
         for (record, consumed_at, _), outcome in zip(chunk, outcomes):
@@ -189,6 +187,16 @@ class _Lane:
                 worker._finished(record)
             else:
                 await self._dead_letter(record, outcome)
+
+    async def _send(self, chunk: list[tuple[KafkaRecord, float, Publication]]) -> list[RecordError | None]:
+        sent_at_ms = int(time.time() * 1000)
+        channels = [publication.channel for _, _, publication in chunk]
+        data = [publication.encode_data(sent_at_ms) for _, _, publication in chunk]
+        self.in_request = True
+        try:
+            return await self.worker._client.publish(channels, data)
+        finally:
+            self.in_request = False
 
     async def _dead_letter(self, record: KafkaRecord, error: RecordError) -> None:
         await self.worker._dead_letters.write(record, error)

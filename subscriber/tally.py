@@ -58,6 +58,11 @@ class Tally:
         return sum(symbol.received for symbol in self.symbols.values())
 
     @property
+    def unique(self) -> int:
+        """Messages received at least once, not counting duplicates."""
+        return sum(len(symbol.seen) for symbol in self.symbols.values())
+
+    @property
     def lost(self) -> int:
         return sum(symbol.lost for symbol in self.symbols.values())
 

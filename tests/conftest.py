@@ -29,13 +29,16 @@ def unique_name(request) -> str:
 
 @pytest.fixture
 def create_topic(stack: Endpoints):
-    """Return an async function that creates a topic on the local broker."""
+    """Return an async function that creates a topic and its dead-letter topic (name + ".dlq") on the local broker."""
 
-    async def create(name: str, partitions: int = 1) -> str:
+    async def create(name: str, partitions: int = 1, with_dead_letter: bool = True) -> str:
+        topics = [NewTopic(name=name, num_partitions=partitions, replication_factor=1)]
+        if with_dead_letter:
+            topics.append(NewTopic(name=f"{name}.dlq", num_partitions=1, replication_factor=1))
         admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap_servers)
         await admin.start()
         try:
-            await admin.create_topics([NewTopic(name=name, num_partitions=partitions, replication_factor=1)])
+            await admin.create_topics(topics)
         finally:
             await admin.close()
         return name

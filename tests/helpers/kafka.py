@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 
 def symbols(count: int) -> list[str]:
-    return [f"SYM{index:03d}" for index in range(count)]
+    """Channel names unique to this call, so concurrent runs on one simulator never see each other's messages."""
+    prefix = uuid.uuid4().hex[:6].upper()
+    return [f"{prefix}-SYM{index:03d}" for index in range(count)]
 
 
 async def produce_ticks(bootstrap_servers: str, topic: str, symbol_names: list[str], count: int,
@@ -83,3 +87,15 @@ async def read_all(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) 
         return records
     finally:
         await consumer.stop()
+
+
+async def create_topics(stack, name: str, partitions: int) -> str:
+    """Create a topic and its dead-letter topic (name + ".dlq"); for fixtures wider than one test."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name=name, num_partitions=partitions, replication_factor=1),
+                                   NewTopic(name=f"{name}.dlq", num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    return name

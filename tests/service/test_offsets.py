@@ -15,7 +15,13 @@ def test_nothing_consumed():
 
 
 def test_nothing_finished():
-    assert tracker_with(10, 11).committable() == 10
+    assert tracker_with(10, 11).committable() is None
+
+
+def test_first_finished():
+    tracker = tracker_with(10, 11)
+    tracker.finish(10)
+    assert tracker.committable() == 11
 
 
 def test_all_finished():

@@ -1,0 +1,1 @@
+"""Tick sources: pure generators of ticks, separate from Kafka I/O."""
