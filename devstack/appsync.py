@@ -61,7 +61,11 @@ class AppSyncSimulator:
             ],
             log_file=self.log_file, pid_file=self.pid_file, cwd=APP_DIR,
         )
-        wait_until(self._is_ready, START_TIMEOUT_S, "the AppSync simulator", self.log_file, pid)
+        try:
+            wait_until(self._is_ready, START_TIMEOUT_S, "the AppSync simulator", self.log_file, pid)
+        except StackError:
+            stop_process(self.pid_file)
+            raise
         return True
 
     def _is_ready(self) -> bool:

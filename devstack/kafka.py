@@ -107,7 +107,11 @@ class KafkaBroker:
             self._java() + ["kafka.Kafka", str(self.properties_file)],
             log_file=self.log_file, pid_file=self.pid_file, cwd=self.home,
         )
-        wait_until(self._is_ready, START_TIMEOUT_S, "the Kafka broker", self.log_file, pid)
+        try:
+            wait_until(self._is_ready, START_TIMEOUT_S, "the Kafka broker", self.log_file, pid)
+        except StackError:
+            stop_process(self.pid_file)  # leave no half-started broker holding the ports
+            raise
         return True
 
     def _is_ready(self) -> bool:

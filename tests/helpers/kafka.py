@@ -91,7 +91,11 @@ async def read_all(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) 
 
 async def create_topics(stack, name: str, partitions: int) -> str:
     """Create a topic and its dead-letter topic (name + ".dlq"); for fixtures wider than one test."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap_servers)
+    return await create_topics_on(stack.bootstrap_servers, name, partitions)
+
+
+async def create_topics_on(bootstrap_servers: str, name: str, partitions: int) -> str:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name=name, num_partitions=partitions, replication_factor=1),

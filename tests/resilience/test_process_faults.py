@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import time
 
 import pytest
 
+from devstack.kafka import KafkaBroker
 from devstack.stack import LocalStack
-from helpers.kafka import end_and_committed_offsets, produce_ticks, symbols
-from helpers.relay import relay_settings, running_relay, start_service, wait_exit, wait_for
+from helpers.kafka import create_topics_on, end_and_committed_offsets, produce_ticks, symbols
+from helpers.relay import free_port, relay_settings, running_relay, start_service, wait_exit, wait_for
 from subscriber.client import Subscriber
 from subscriber.tally import Tally
 
@@ -129,20 +131,35 @@ async def _produce_paced(stack, topic, names, total, batches, pause_s):
     return sent
 
 
-async def test_broker_restart(stack, create_topic, unique_name):
-    topic = await create_topic(unique_name, partitions=3)
+@pytest.fixture
+def private_broker(stack, tmp_path):
+    """A broker of this test's own, so restarting it disturbs no other test."""
+    shared = LocalStack().kafka
+    config = dataclasses.replace(LocalStack().config, state_dir=tmp_path, kafka_port=free_port(),
+                                 kafka_controller_port=free_port())
+    broker = KafkaBroker(config)
+    broker.home.mkdir(parents=True)
+    broker.libs_dir.symlink_to(shared.libs_dir)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+async def test_broker_restart(stack, private_broker, unique_name):
+    bootstrap_servers = private_broker.config.bootstrap_servers
+    await create_topics_on(bootstrap_servers, unique_name, partitions=3)
     names = symbols(10)
     tally = Tally(keep_order=True)
-    broker = LocalStack().kafka
-    settings = relay_settings(stack, topic, unique_name)
+    broker_stack = dataclasses.replace(stack, bootstrap_servers=bootstrap_servers)
+    settings = relay_settings(broker_stack, unique_name, unique_name)
     async with Subscriber(stack.realtime_url, stack.graphql_url, stack.api_key, tally.add) as subscriber:
         await subscriber.subscribe(names)
-        async with running_relay(stack, settings):
-            before = await produce_ticks(stack.bootstrap_servers, topic, names, 1_000)
+        async with running_relay(broker_stack, settings):
+            before = await produce_ticks(bootstrap_servers, unique_name, names, 1_000)
             await wait_for(lambda: tally.unique >= 1_000, 60, "the messages sent before the restart")
-            await asyncio.to_thread(broker.stop)
-            await asyncio.to_thread(broker.start)
-            after = await produce_ticks(stack.bootstrap_servers, topic, names, 1_000,
+            await asyncio.to_thread(private_broker.stop)
+            await asyncio.to_thread(private_broker.start)
+            after = await produce_ticks(bootstrap_servers, unique_name, names, 1_000,
                                         start_seq={name: len(seqs) + 1 for name, seqs in before.items()})
             await wait_for(lambda: tally.unique >= 2_000, 120, "the messages sent after the restart")
     assert first_arrivals(tally) == {name: before[name] + after[name] for name in names}
