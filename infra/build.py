@@ -24,8 +24,11 @@ from packaging.requirements import Requirement
 
 INFRA_DIR = Path(__file__).resolve().parent
 REPO_ROOT = INFRA_DIR.parent
-if str(INFRA_DIR) not in sys.path:
-    sys.path.insert(0, str(INFRA_DIR))
+# The stack's modules live in infra/troposphere/relay_stack. That folder has no
+# __init__.py, so it never hides the troposphere library from imports.
+STACK_DIR = INFRA_DIR / "troposphere"
+if str(STACK_DIR) not in sys.path:
+    sys.path.insert(0, str(STACK_DIR))
 
 from relay_stack.appsync_sources import load_appsync_sources  # noqa: E402
 from relay_stack.stack import build_template  # noqa: E402

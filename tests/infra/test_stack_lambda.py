@@ -90,7 +90,7 @@ def test_custom_resource_runtime(resources):
 
 def test_custom_resource_code_is_handler_file(resources, repo_root):
     code = resources["CustomResourceFunction"]["Properties"]["Code"]["ZipFile"]
-    source = repo_root / "infra" / "relay_stack" / "custom_resource_handler.py"
+    source = repo_root / "infra" / "troposphere" / "relay_stack" / "custom_resource_handler.py"
     assert code.encode("utf-8") == source.read_bytes()
 
 
