@@ -62,7 +62,7 @@ class KafkaBroker:
                     "offsets.topic.num.partitions=10",
                     "transaction.state.log.replication.factor=1",
                     "transaction.state.log.min.isr=1",
-                    # A single local broker has nobody to wait for when a group forms.
+                    # A single local broker has no other members to wait for when a group forms.
                     "group.initial.rebalance.delay.ms=0",
                     "log.retention.hours=24",
                     "",

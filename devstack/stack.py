@@ -53,7 +53,7 @@ class LocalStack:
         )
 
     def parts(self) -> list[tuple[str, object]]:
-        """The parts in start order; stop goes in reverse."""
+        """Return the parts in start order. Stop goes in reverse order."""
         return [("kafka", self.kafka), ("appsync", self.appsync), ("web", self.web), ("prometheus", self.prometheus)]
 
     def start(self) -> dict[str, float]:

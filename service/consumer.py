@@ -186,6 +186,8 @@ class Relay:
         Without a highwater, the consumer's last fetched one is used.
         """
         if highwater is None:
+            if tp not in self.consumer.assignment():
+                return None  # revoked while a /healthz request was running; highwater() would assert
             highwater = self.consumer.highwater(tp)
         if highwater is None:
             return None

@@ -1,4 +1,4 @@
-"""Which offset of a partition is safe to commit."""
+"""The offset of a partition that is safe to commit."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ class PartitionWorker:
         """Let in-flight batches finish within budget_s, then cancel; queued records stay uncommitted."""
         for lane in self._lanes:
             lane.closing = True
-        # Only a lane with a request on the wire has anything to finish; one
+        # Only a lane with a request on the wire has anything to finish. A lane
         # that is idle or waiting out a retry backoff stops at once.
         idle = [lane.task for lane in self._lanes if lane.task and not lane.in_request]
         busy = [lane.task for lane in self._lanes if lane.task and lane.in_request]

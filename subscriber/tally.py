@@ -32,7 +32,7 @@ class SymbolTally:
 
 @dataclass
 class Tally:
-    """What arrived per channel, by the ticks' per-symbol `seq` numbers."""
+    """Arrivals per channel, counted by the ticks' per-symbol `seq` numbers."""
 
     symbols: dict[str, SymbolTally] = field(default_factory=dict)
     order: dict[str, list[int]] = field(default_factory=dict)
