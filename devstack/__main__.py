@@ -12,8 +12,11 @@ from devstack.stack import LocalStack
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m devstack",
-        description="Run the local stack: a single-node Kafka broker and the AppSync simulator, on 127.0.0.1.",
+        prog="bin/stack",
+        description="Run the local stack on 127.0.0.1: a single-node Kafka broker, the AppSync simulator, "
+                    "the live ticker page and Prometheus.",
+        epilog="Ports: DEVSTACK_KAFKA_PORT (19092), DEVSTACK_KAFKA_CONTROLLER_PORT (19093), DEVSTACK_APPSYNC_PORT (20002), "
+               "DEVSTACK_WEB_PORT (20080), DEVSTACK_PROMETHEUS_PORT (19090). State: DEVSTACK_HOME (.devstack).",
     )
     parser.add_argument("command", choices=["start", "stop", "status"], help="start waits until every part is ready; stop ends every process it started")
     args = parser.parse_args(argv)

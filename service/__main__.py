@@ -9,20 +9,32 @@ import sys
 import structlog
 
 from service.app import load_kafka_settings, run_relay
-from service.errors import ConfigurationError
+from service.errors import ConfigurationError, StartupError
 from service.logs import configure_logging
 from service.settings import load_settings
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 def main() -> int:
-    configure_logging(os.environ.get("RELAY_LOG_LEVEL", "INFO").upper(), os.environ.get("RELAY_LOG_FORMAT", "auto"))
+    # Until the settings are validated, log at INFO unless the level is valid.
+    level = os.environ.get("RELAY_LOG_LEVEL", "INFO").upper()
+    configure_logging(level if level in _LOG_LEVELS else "INFO", os.environ.get("RELAY_LOG_FORMAT", "auto"))
     log = structlog.get_logger("service")
-    try:
-        settings = load_settings()
-        kafka = load_kafka_settings()
-    except ConfigurationError as error:
-        log.error("relay cannot start", error=str(error))
-        print(f"error: {error}", file=sys.stderr)
+    problems = []
+    for load in (load_settings, load_kafka_settings):
+        try:
+            loaded = load()
+        except ConfigurationError as error:
+            problems.append(str(error))
+        else:
+            if load is load_settings:
+                settings = loaded
+            else:
+                kafka = loaded
+    if problems:
+        log.error("relay cannot start", error="\n".join(problems))
         return 2
     configure_logging(settings.log_level, settings.log_format)
     log.info("settings loaded", relay=settings.masked(), kafka=kafka.model_dump(mode="json"))
@@ -32,6 +44,9 @@ def main() -> int:
     except ConfigurationError as error:
         log.error("relay cannot start", error=str(error))
         return 2
+    except StartupError as error:
+        log.error("relay cannot start", error=str(error))
+        return 1
     return 0
 
 

@@ -7,6 +7,7 @@ import signal
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from pydantic import ValidationError
 
 from kafka_client.security import connection_options
@@ -14,7 +15,7 @@ from kafka_client.settings import KafkaSettings
 from service.appsync_auth import build_auth
 from service.consumer import Relay
 from service.dead_letter import DeadLetterWriter
-from service.errors import ConfigurationError
+from service.errors import ConfigurationError, StartupError
 from service.mapping import ChannelRule
 from service.metrics import RelayMetrics
 from service.mutation_client import MutationClient
@@ -74,17 +75,11 @@ async def run_relay(settings: RelaySettings, kafka: KafkaSettings, metrics: Rela
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, _request_stop, stop_event, sig)
 
-    await ops.start()
-    await client.start()
-    await producer.start()
     try:
-        await _require_topic(producer, settings.dead_letter_topic)
-    except ConfigurationError:
-        await producer.stop()
-        await client.close()
-        await ops.stop()
+        await _start(settings, kafka, ops, client, producer, consumer)
+    except BaseException:
+        await _close(consumer, producer, client, ops)
         raise
-    await consumer.start()
     if settings.topic_pattern:
         consumer.subscribe(pattern=settings.topic_pattern, listener=relay.listener())
     else:
@@ -110,6 +105,37 @@ async def run_relay(settings: RelaySettings, kafka: KafkaSettings, metrics: Rela
         await client.close()
         await ops.stop()
     log.info("relay stopped")
+
+
+async def _start(settings: RelaySettings, kafka: KafkaSettings, ops: OpsServer, client: MutationClient,
+                 producer: AIOKafkaProducer, consumer: AIOKafkaConsumer) -> None:
+    """Start every component, translating the failures an operator can fix into StartupError."""
+    try:
+        await ops.start()
+    except OSError as error:
+        raise StartupError(
+            f"cannot listen on {settings.ops_host}:{settings.ops_port} for /metrics and health checks ({error.strerror}); "
+            "set RELAY_OPS_PORT to a free port"
+        ) from error
+    await client.start()
+    try:
+        await producer.start()
+        await _require_topic(producer, settings.dead_letter_topic)
+        await consumer.start()
+    except KafkaConnectionError as error:
+        raise StartupError(
+            f"cannot reach the Kafka brokers at {kafka.bootstrap_servers} ({error}); "
+            "check KAFKA_BOOTSTRAP_SERVERS, KAFKA_AUTH and the network path to the brokers"
+        ) from error
+
+
+async def _close(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, client: MutationClient, ops: OpsServer) -> None:
+    """Close whatever a failed start opened, so the process exits without warnings about unclosed clients."""
+    for close in (consumer.stop, producer.stop, client.close, ops.stop):
+        try:
+            await close()
+        except Exception as error:  # noqa: BLE001 - closing after a failed start; the first error matters
+            log.debug("close after failed start raised", error=repr(error))
 
 
 async def _require_topic(producer: AIOKafkaProducer, topic: str) -> None:

@@ -212,6 +212,9 @@ class Relay:
         now = time.monotonic()
         stalled = []
         for tp, worker in list(self.workers.items()):
+            if worker.failed:
+                stalled.append(f"{tp.topic}/{tp.partition}")
+                continue
             if now - worker.last_progress_at < stall_timeout_s:
                 continue
             lag = await self.lag(tp)

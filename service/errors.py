@@ -5,6 +5,7 @@ Each error knows whether retrying can help, so callers branch on
 
     RelayError
     ├── ConfigurationError        settings invalid; the service does not start
+    ├── StartupError              a broker, port or topic unusable at start
     ├── RecordError               one record cannot be published (dead-lettered)
     │   ├── DecodeError           not UTF-8, not JSON, or the wrong shape
     │   ├── TombstoneError        the value is null
@@ -28,6 +29,10 @@ class RelayError(Exception):
 
 class ConfigurationError(RelayError):
     reason = "configuration"
+
+
+class StartupError(RelayError):
+    reason = "startup"
 
 
 class RecordError(RelayError):

@@ -97,6 +97,10 @@ def _parse_value(record: KafkaRecord) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise DecodeError(f"record value at {_position(record)} is not valid JSON: {error.msg} at character {error.pos}") from None
+    except (ValueError, RecursionError) as error:
+        # Valid JSON that Python refuses to parse: an integer of more than
+        # 4300 digits (ValueError) or nesting deeper than the recursion limit.
+        raise DecodeError(f"record value at {_position(record)} cannot be parsed: {type(error).__name__}: {error}") from None
 
 
 def _decode_key(key: bytes | None) -> str | None:

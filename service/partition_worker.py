@@ -12,7 +12,7 @@ from aiokafka import TopicPartition
 
 from service.backoff import retry_delay_s
 from service.dead_letter import DeadLetterWriter
-from service.errors import DeliveryError, MutationRejectedError, RecordError
+from service.errors import DecodeError, DeliveryError, MutationRejectedError, RecordError
 from service.mapping import ChannelRule, KafkaRecord, Publication, map_record
 from service.metrics import RelayMetrics
 from service.mutation_client import MutationClient
@@ -59,6 +59,7 @@ class PartitionWorker:
         self._end_to_end_latency = metrics.end_to_end_latency.labels(topic=tp.topic)
         self._lanes = [_Lane(self, index) for index in range(options.lanes)]
         self.last_progress_at = time.monotonic()
+        self.failed = False
 
     def start(self) -> None:
         for lane in self._lanes:
@@ -121,10 +122,22 @@ class _Lane:
 
     async def _run(self) -> None:
         options = self.worker._options
-        while not self.closing:
-            first = await self.queue.get()
-            batch = await self._collect(first, options.batch_max_records, options.batch_linger_s)
-            await self._deliver(batch)
+        batch: list[tuple[KafkaRecord, float]] = []
+        try:
+            while not self.closing:
+                first = await self.queue.get()
+                batch = await self._collect(first, options.batch_max_records, options.batch_linger_s)
+                await self._deliver(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            # A bug, not a record: the partition cannot go on without losing
+            # order, so /healthz turns red and the orchestrator restarts the
+            # service, which resumes from the last committed offset.
+            self.worker.failed = True
+            first = batch[0][0] if batch else None
+            log.error("partition worker failed", topic=self.worker.tp.topic, partition=self.worker.tp.partition,
+                      offset=first.offset if first else None, error=repr(error), exc_info=True)
 
     async def _collect(self, first, max_records: int, linger_s: float) -> list[tuple[KafkaRecord, float]]:
         batch = [first]
@@ -149,6 +162,8 @@ class _Lane:
                 ready.append((record, consumed_at, map_record(record, self.worker._options.channel_rule)))
             except RecordError as error:
                 await self._dead_letter(record, error)
+            except Exception as error:  # noqa: BLE001 - one record must never stop its partition
+                await self._dead_letter(record, DecodeError(f"mapping the record failed: {error!r}"))
         for chunk in _chunks(ready, self.worker._options.batch_max_bytes):
             if self.closing:
                 return  # left uncommitted; the next owner of the partition publishes it

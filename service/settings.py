@@ -70,7 +70,7 @@ class RelaySettings(BaseSettings):
                 "set one, or set RELAY_APPSYNC_AUTH=iam"
             )
         if not self.appsync_url.startswith(("http://", "https://")):
-            raise ValueError(f"RELAY_APPSYNC_URL={self.appsync_url!r} must be the GraphQL endpoint URL, starting with https://")
+            raise ValueError(f"RELAY_APPSYNC_URL={self.appsync_url!r} must be the GraphQL endpoint URL: https://... for AppSync, http://... for a local simulator")
         if self.retry_max_s < self.retry_base_s:
             raise ValueError("RELAY_RETRY_MAX_S must be at least RELAY_RETRY_BASE_S")
         return self

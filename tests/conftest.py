@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from devstack.stack import Endpoints, LocalStack
+
+# gql logs every WebSocket frame at INFO, which buries a failure's report.
+logging.getLogger("gql").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")

@@ -68,6 +68,9 @@ async def test_sigkill_duplicates_only_in_flight(stack, create_topic, unique_nam
         service.send_signal(signal.SIGKILL)
         await wait_exit(service, 10)
         _, committed_at_kill = await end_and_committed_offsets(stack.bootstrap_servers, topic, unique_name)
+        # A request on the wire at the kill is still executed by the simulator,
+        # so its messages arrive after the kill: wait until arrivals stop.
+        await _wait_quiet(recorder, quiet_s=1.0, timeout_s=15)
         before_kill = list(recorder.arrivals)
         # Delivered but not yet committed when the process died: the only records allowed to arrive twice.
         in_flight = sum(1 for partition, offset in before_kill if offset >= (committed_at_kill[partition] or 0))
@@ -84,6 +87,17 @@ async def test_sigkill_duplicates_only_in_flight(stack, create_topic, unique_nam
     assert recorder.tally.duplicates <= in_flight
 
 
+async def _wait_quiet(recorder: Recorder, quiet_s: float, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    count, changed_at = len(recorder.arrivals), time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        if len(recorder.arrivals) != count:
+            count, changed_at = len(recorder.arrivals), time.monotonic()
+        elif time.monotonic() - changed_at >= quiet_s:
+            return
+
+
 async def test_members_join_and_leave(stack, create_topic, unique_name, tmp_path):
     """A rolling deploy: members join and leave while records stream."""
     topic = await create_topic(unique_name, partitions=6)
@@ -95,16 +109,19 @@ async def test_members_join_and_leave(stack, create_topic, unique_name, tmp_path
         first = start_service(stack, topic, unique_name, tmp_path / "a.log")
         producing = asyncio.create_task(_produce_paced(stack, topic, names, total, batches=9, pause_s=1.0))
         await wait_for(lambda: recorder.tally.received >= 500, 60, "the first 500 messages")
+
         second = start_service(stack, topic, unique_name, tmp_path / "b.log")
         await asyncio.sleep(2)  # let the group settle with two members before the next change
         third = start_service(stack, topic, unique_name, tmp_path / "c.log")
         await asyncio.sleep(2)
+
         first.send_signal(signal.SIGTERM)
         first_exit = await wait_exit(first, 40)
         await asyncio.sleep(2)
         second.send_signal(signal.SIGTERM)
         second_exit = await wait_exit(second, 40)
         sent = await producing
+
         try:
             await wait_for(lambda: recorder.tally.unique >= total, 120, f"all {total} distinct messages")
         finally:

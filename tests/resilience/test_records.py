@@ -30,9 +30,11 @@ POISON = {
     "tombstone": (b"AAPL", None),
     "wrong_shape": (b"AAPL", b'[1, 2, 3]'),
     "oversized": (b"AAPL", json.dumps({"symbol": "AAPL", "blob": "x" * 300_000}).encode()),
+    # Valid JSON that Python's parser rejects: more than 4300 digits.
+    "huge_integer": (b"AAPL", b'{"symbol": "AAPL", "n": ' + b"1" * 5000 + b"}"),
 }
 EXPECTED_REASONS = {"not_utf8": "decode", "truncated_json": "decode", "tombstone": "tombstone",
-                    "wrong_shape": "decode", "oversized": "payload_too_large"}
+                    "wrong_shape": "decode", "oversized": "payload_too_large", "huge_integer": "decode"}
 
 
 @pytest.fixture

@@ -134,3 +134,15 @@ def test_produced_at_header():
 def test_error_names_position():
     with pytest.raises(DecodeError, match="ticks/3@42"):
         map_record(Record(value=b"nope"), ChannelRule())
+
+
+def test_huge_integer_rejected():
+    record = Record(value=b'{"n": ' + b"1" * 5000 + b"}")
+    with pytest.raises(DecodeError, match="cannot be parsed"):
+        map_record(record, ChannelRule())
+
+
+def test_deep_nesting_rejected():
+    record = Record(value=b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(DecodeError, match="cannot be parsed"):
+        map_record(record, ChannelRule())
