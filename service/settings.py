@@ -36,6 +36,8 @@ class RelaySettings(BaseSettings):
     appsync_region: str | None = None
 
     batch_max_records: int = Field(default=50, ge=1, le=500)
+    # NOTE: 1 MB per request is an estimate; the AppSync quota pages consulted
+    # here did not state a request body limit for GraphQL mutations.
     batch_max_bytes: int = Field(default=1_000_000, ge=APPSYNC_PAYLOAD_LIMIT_BYTES)
     batch_linger_ms: int = Field(default=5, ge=0, le=10_000)
     http_connections: int = Field(default=32, ge=1, le=1024)
