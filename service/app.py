@@ -46,6 +46,7 @@ async def run_relay(settings: RelaySettings, kafka: KafkaSettings, metrics: Rela
         group_id=settings.group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        max_partition_fetch_bytes=settings.fetch_max_partition_bytes,
         **options,
     )
     producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **options)

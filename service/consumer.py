@@ -54,9 +54,10 @@ class Relay:
         ]
         try:
             while not self._stopping.is_set():
-                # Capping one poll at the queue limit bounds what a partition
-                # can hold past its pause threshold to one poll's worth.
-                batches = await self.consumer.getmany(timeout_ms=_POLL_TIMEOUT_MS, max_records=self._queue_max_records)
+                # No max_records: aiokafka fills a capped poll from one
+                # partition, starving the other lanes. A partition holds at
+                # most its pause threshold plus one fetch (max_partition_fetch_bytes).
+                batches = await self.consumer.getmany(timeout_ms=_POLL_TIMEOUT_MS)
                 for tp, records in batches.items():
                     worker = self.workers.get(tp)
                     if worker is None:

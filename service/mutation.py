@@ -87,6 +87,8 @@ def read_response(status: int, body: Any, batch_size: int) -> list[RecordError |
 
 
 def _raise_for_request_failure(status: int, body: Any, errors: list) -> None:
+    if status == 200 and not errors:
+        return  # the common case; building an error detail for it costs a repr() of the body
     error_types = {error.get("errorType") for error in errors if isinstance(error, dict)}
     detail = _describe(errors[0]) if errors else _short(body)
     if status in (401, 403) or error_types & _AUTH_ERROR_TYPES:

@@ -39,11 +39,14 @@ class RelaySettings(BaseSettings):
     # NOTE: 1 MB per request is an estimate; the AppSync quota pages consulted
     # here did not state a request body limit for GraphQL mutations.
     batch_max_bytes: int = Field(default=1_000_000, ge=APPSYNC_PAYLOAD_LIMIT_BYTES)
-    batch_linger_ms: int = Field(default=5, ge=0, le=10_000)
+    # 0 still batches under load, because a lane's queue fills while its
+    # request is in flight; a linger only adds latency at low rates.
+    batch_linger_ms: int = Field(default=0, ge=0, le=10_000)
     http_connections: int = Field(default=32, ge=1, le=1024)
     http_timeout_s: float = Field(default=10.0, gt=0)
 
     queue_max_records: int = Field(default=2_000, ge=1, description="records buffered per partition before it is paused")
+    fetch_max_partition_bytes: int = Field(default=1_048_576, ge=1024, description="bytes one fetch returns per partition")
     commit_interval_s: float = Field(default=1.0, gt=0)
     retry_base_s: float = Field(default=0.1, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
