@@ -1,0 +1,1 @@
+"""Benchmarks of the relay service against the local stack: python -m benchmarks."""
