@@ -65,6 +65,11 @@ async def end_and_committed_offsets(bootstrap_servers: str, topic: str, group_id
     return {tp.partition: offset for tp, offset in ends.items()}, committed
 
 
+def committed_positions(committed: dict[int, int | None]) -> dict[int, int]:
+    """Committed offsets with 0 for partitions that never had a commit, such as an empty partition."""
+    return {partition: offset or 0 for partition, offset in committed.items()}
+
+
 async def read_all(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) -> list:
     """Read every record of a topic from the beginning, without a group."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False)
