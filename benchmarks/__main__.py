@@ -31,7 +31,7 @@ PAGE_TEMPLATE = f"""# Benchmarks
 Run from the repository root, with the local stack's requirements installed:
 
 ```
-.venv/bin/python -m benchmarks          # full run, about 14 minutes on 2 cores; rewrites this page
+.venv/bin/python -m benchmarks          # full run, 12 to 14 minutes on 2 cores; rewrites this page
 .venv/bin/python -m benchmarks --quick  # small sizes and one round, for development; writes nothing
 ```
 

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import structlog
 
-from benchmarks.kafka_ops import delete_topics
+from benchmarks.kafka_ops import delete_groups, delete_topics
 from benchmarks.plan import Plan
 from benchmarks.processes import EndpointProcess
 from devstack.config import REPO_ROOT
@@ -35,6 +35,7 @@ class BenchContext:
     endpoint: EndpointProcess
     service_dir: Path = REPO_ROOT
     topics_created: list[str] = field(default_factory=list)
+    groups_created: list[str] = field(default_factory=list)
 
     def topic(self, purpose: str) -> str:
         """Return this run's topic name for `purpose`; every name starts with bench-<run id>- so cleanup finds them."""
@@ -50,7 +51,7 @@ class BenchContext:
 
 @contextlib.contextmanager
 def bench_context(plan: Plan, service_dir: Path = REPO_ROOT, keep_topics: bool = False, progress=None) -> Iterator[BenchContext]:
-    """Start the local stack (a no-op when it runs) and the endpoint; on exit stop the endpoint and delete this run's topics.
+    """Start the local stack (a no-op when it runs) and the endpoint; on exit stop the endpoint and delete this run's topics and groups.
 
     Raises devstack.processes.StackError when the local stack cannot start.
     """
@@ -73,6 +74,10 @@ def bench_context(plan: Plan, service_dir: Path = REPO_ROOT, keep_topics: bool =
         endpoint.stop()
         if not keep_topics:
             delete_topics(context.bootstrap_servers, sorted(set(context.topics_created)))
+            # Every relay run uses a fresh group; left behind, they pile up in the broker's __consumer_offsets.
+            failures = delete_groups(context.bootstrap_servers, sorted(set(context.groups_created)))
+            if failures and progress:
+                progress(f"could not delete consumer groups: {', '.join(failures)}")
 
 
 def quiet_library_logs() -> None:

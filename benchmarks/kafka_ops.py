@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from aiokafka.protocol.admin import DeleteGroupsRequest_v1
 
 from devstack.config import REPO_ROOT
 from kafka_client.topics import ensure_topics
 
 SYMBOL_COUNT = 100
+# Kafka's GROUP_ID_NOT_FOUND error code: the group is gone already, which is what deleting it wants.
+_GROUP_ID_NOT_FOUND = 69
 
 
 def create_topics(bootstrap_servers: str, topics: dict[str, int]) -> None:
@@ -40,6 +43,31 @@ async def _delete_topics(bootstrap_servers: str, names: list[str]) -> None:
             await admin.delete_topics(present)
     finally:
         await admin.close()
+
+
+def delete_groups(bootstrap_servers: str, group_ids: list[str]) -> list[str]:
+    """Delete the benchmark's own consumer groups; return those the broker did not delete, with the reason."""
+    if not group_ids:
+        return []
+    return asyncio.run(_delete_groups(bootstrap_servers, group_ids))
+
+
+async def _delete_groups(bootstrap_servers: str, group_ids: list[str]) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        by_coordinator: dict[int, list[str]] = {}
+        for group_id in group_ids:
+            by_coordinator.setdefault(await admin.find_coordinator(group_id), []).append(group_id)
+        failures = []
+        for node_id, groups in by_coordinator.items():
+            # aiokafka 0.12's admin client has no delete_consumer_groups, so send DeleteGroups (API key 42) directly.
+            response = await admin._send_request_to_node(node_id, DeleteGroupsRequest_v1(groups_names=groups))
+            failures += [f"{group_id} (error code {code})" for group_id, code in response.results
+                         if code not in (0, _GROUP_ID_NOT_FOUND)]
+    finally:
+        await admin.close()
+    return failures
 
 
 def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:

@@ -61,6 +61,8 @@ class FixedRateResult:
     consume: HistogramQuantiles
     relay_cpu_share: float | None
     records_per_request: float | None
+    # The relay's own record of its settings, from its start-up log line.
+    relay_settings: dict
 
     @property
     def achieved_rate(self) -> float:
@@ -111,7 +113,9 @@ def measure_fixed_rate(context: BenchContext, rate: int, duration_s: float, labe
     create_topics(context.bootstrap_servers, {topic: context.plan.partitions})
     context.topics_created.append(topic)
     endpoint = context.endpoint
-    relay = RelayProcess(bootstrap_servers=context.bootstrap_servers, topic=topic, group_id=f"bench-{context.run_id}-latency-{rate}{label}",
+    group_id = f"bench-{context.run_id}-latency-{rate}{label}"
+    context.groups_created.append(group_id)
+    relay = RelayProcess(bootstrap_servers=context.bootstrap_servers, topic=topic, group_id=group_id,
                          appsync_url=endpoint.url, api_key=ENDPOINT_API_KEY, dead_letter_topic=context.dead_letter_topic,
                          log_path=context.log(f"relay-latency-{rate}{label}"), service_dir=context.service_dir,
                          **relay_settings).start()
@@ -144,6 +148,7 @@ def measure_fixed_rate(context: BenchContext, rate: int, duration_s: float, labe
         consume=HistogramQuantiles.of(subtract_buckets(histogram_buckets(after, CONSUME_LATENCY), histogram_buckets(before, CONSUME_LATENCY))),
         relay_cpu_share=cpu / (finished - started) if cpu is not None else None,
         records_per_request=_mean_batch(before, after),
+        relay_settings=relay.logged_settings(),
     )
 
 
@@ -161,7 +166,9 @@ def measure_subscriber(context: BenchContext, rate: int, duration_s: float) -> S
     topic = context.topic("subscriber")
     create_topics(context.bootstrap_servers, {topic: context.plan.partitions})
     context.topics_created.append(topic)
-    relay = RelayProcess(bootstrap_servers=context.bootstrap_servers, topic=topic, group_id=f"bench-{context.run_id}-subscriber",
+    group_id = f"bench-{context.run_id}-subscriber"
+    context.groups_created.append(group_id)
+    relay = RelayProcess(bootstrap_servers=context.bootstrap_servers, topic=topic, group_id=group_id,
                          appsync_url=context.appsync_url, api_key=context.appsync_api_key, dead_letter_topic=context.dead_letter_topic,
                          log_path=context.log("relay-subscriber"), service_dir=context.service_dir).start()
     try:

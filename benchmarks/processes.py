@@ -172,6 +172,21 @@ class RelayProcess:
                 samples.setdefault(sample.name, []).append((sample.labels, sample.value))
         return samples
 
+    def logged_settings(self) -> dict:
+        """Return the settings the relay logged at start (its "settings loaded" line), or {} before that line."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return {}
+        for line in lines:
+            if '"settings loaded"' not in line:
+                continue
+            try:
+                return json.loads(line).get("relay", {})
+            except json.JSONDecodeError:
+                continue
+        return {}
+
     def assigned_partitions(self) -> int:
         try:
             values = self.metrics().get("relay_assigned_partitions", [])

@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 def _profile_relay(context, args: argparse.Namespace, py_spy: str) -> int:
     topic, total, _ = prepare_topic(context, "profile", context.plan.topic_records)
     output = context.log_dir / f"profile-{args.ordering}-b{args.batch}.collapsed"
-    relay = RelayProcess(bootstrap_servers=context.bootstrap_servers, topic=topic, group_id=f"bench-{context.run_id}-profile",
+    group_id = f"bench-{context.run_id}-profile"
+    context.groups_created.append(group_id)
+    relay = RelayProcess(bootstrap_servers=context.bootstrap_servers, topic=topic, group_id=group_id,
                          appsync_url=context.endpoint.url, api_key=ENDPOINT_API_KEY, dead_letter_topic=context.dead_letter_topic,
                          log_path=context.log("relay-profile"), service_dir=context.service_dir, ordering=args.ordering,
                          batch_max_records=args.batch).start()

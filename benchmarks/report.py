@@ -143,7 +143,7 @@ def _render_latency(results: LatencyResults) -> str:
         ])
     text = (
         "### 2. Latency at fixed rates\n\n"
-        "One relay with default settings (ordering=partition, batch 50, linger 5 ms) and the minimal endpoint. "
+        f"One relay with its default settings ({_describe_settings(results)}) and the minimal endpoint. "
         "*record→ack*: the record's Kafka timestamp (set by the producer) to the endpoint's response, measured by the endpoint "
         "for every record from the envelope's `timestamp_ms`. *service-added*: consumed by the relay to acknowledged, read "
         "from the relay's `relay_record_relay_latency_seconds` histogram, so its quantiles are interpolated inside buckets "
@@ -163,6 +163,15 @@ def _render_latency(results: LatencyResults) -> str:
                        _ms(summary["p50_ms"]), _ms(summary["p95_ms"]), _ms(summary["p99_ms"]), _ms(summary["max_ms"])]])
         )
     return text
+
+
+def _describe_settings(results: LatencyResults) -> str:
+    """Describe the relay settings that shape latency, as the first fixed-rate relay logged them at start."""
+    settings = results.fixed_rates[0].relay_settings if results.fixed_rates else {}
+    if not settings:
+        return "not logged"
+    return (f"ordering={settings.get('ordering')}, batch {settings.get('batch_max_records')}, "
+            f"linger {settings.get('batch_linger_ms')} ms, queue {settings.get('queue_max_records')} records per partition")
 
 
 def _render_scale(results: ScaleResults) -> str:

@@ -67,6 +67,7 @@ def measure_stall(context: BenchContext, **relay_settings) -> StallResult:
     plan = context.plan
     topic = context.topic("stall")
     group_id = f"bench-{context.run_id}-stall"
+    context.groups_created.append(group_id)
     create_topics(context.bootstrap_servers, {topic: plan.partitions})
     context.topics_created.append(topic)
     endpoint = context.endpoint

@@ -140,6 +140,7 @@ def measure_relays(context: BenchContext, topic: str, total: int, run_name: str,
     endpoint.reset()
     endpoint.stall()
     group_id = f"bench-{context.run_id}-{run_name}-n{processes}"
+    context.groups_created.append(group_id)
     relays = [
         RelayProcess(bootstrap_servers=context.bootstrap_servers, topic=topic, group_id=group_id,
                      appsync_url=endpoint.url, api_key=ENDPOINT_API_KEY, dead_letter_topic=context.dead_letter_topic,
