@@ -92,7 +92,7 @@ async def test_poison_committed_to_end(poison_run):
 
 
 async def test_rejected_then_throttled_keeps_order(stack, create_topic, unique_name):
-    """A is rejected by AppSync, B is throttled twice; C and D wait for B."""
+    """A is rejected by AppSync and B is throttled twice, so C and D wait for B."""
     topic = await create_topic(unique_name)
     await send_raw(stack.bootstrap_servers, topic, [tick(SYMBOL, seq) for seq in range(1, 5)])
     throttled = {"count": 0}
@@ -122,7 +122,7 @@ async def test_rejected_then_throttled_keeps_order(stack, create_topic, unique_n
 
 
 async def test_rejected_batch_split_to_find_record(stack, create_topic, unique_name):
-    """A request-level rejection names no alias; the relay retries one by one and dead-letters only the culprit."""
+    """A request-level rejection names no alias, so the relay retries one by one and dead-letters only the culprit."""
     topic = await create_topic(unique_name)
     await send_raw(stack.bootstrap_servers, topic, [tick(SYMBOL, seq) for seq in range(1, 6)])
 
