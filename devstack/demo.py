@@ -80,9 +80,10 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupted.set)
 
-    relay = start_relay(args, endpoints)
+    relay_log = stack.config.state_dir / "relay.log"
+    relay = start_relay(args, endpoints, relay_log)
     try:
-        wait_ready(args.ops_port, relay)
+        wait_ready(args.ops_port, relay, relay_log)
         print(f"relay ready; metrics at http://{HOST}:{args.ops_port}/metrics", flush=True)
         async with Subscriber(endpoints.realtime_url, endpoints.graphql_url, endpoints.api_key, on_message) as subscriber:
             await subscriber.subscribe(REPLAY_SYMBOLS)
@@ -107,7 +108,7 @@ async def run(args: argparse.Namespace) -> int:
     return 0 if produced.get("failed", 0) == 0 and missing <= 0 else 1
 
 
-def start_relay(args: argparse.Namespace, endpoints) -> subprocess.Popen:
+def start_relay(args: argparse.Namespace, endpoints, log_file) -> subprocess.Popen:
     environment = dict(os.environ)
     environment.update(
         KAFKA_BOOTSTRAP_SERVERS=endpoints.bootstrap_servers,
@@ -122,18 +123,17 @@ def start_relay(args: argparse.Namespace, endpoints) -> subprocess.Popen:
         RELAY_OPS_PORT=str(args.ops_port),
         RELAY_LOG_FORMAT="json",
     )
-    log_file = LocalStack().config.state_dir / "relay.log"
     print(f"starting the relay service (log: {log_file}) ...", flush=True)
     with open(log_file, "ab") as log:
         return subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO_ROOT, env=environment,
                                 stdout=log, stderr=log, stdin=subprocess.DEVNULL)
 
 
-def wait_ready(port: int, relay: subprocess.Popen) -> None:
+def wait_ready(port: int, relay: subprocess.Popen, log_file) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if relay.poll() is not None:
-            raise StackError(f"the relay service exited with code {relay.returncode} during start-up; see .devstack/relay.log")
+            raise StackError(f"the relay service exited with code {relay.returncode} during start-up; see {log_file}")
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/readyz", timeout=1) as response:
                 if response.status == 200:
@@ -141,7 +141,7 @@ def wait_ready(port: int, relay: subprocess.Popen) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    raise StackError(f"the relay service was not ready after {READY_TIMEOUT_S:.0f} s; see .devstack/relay.log")
+    raise StackError(f"the relay service was not ready after {READY_TIMEOUT_S:.0f} s; see {log_file}")
 
 
 def stop_relay(relay: subprocess.Popen) -> None:

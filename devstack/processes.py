@@ -28,7 +28,7 @@ def is_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie still answers kill(0); count it as gone.
+    # kill(0) succeeds for a zombie too, so count a zombie as gone.
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().split(") ", 1)[1][0] != "Z"

@@ -22,20 +22,21 @@ def main() -> int:
     level = os.environ.get("RELAY_LOG_LEVEL", "INFO").upper()
     configure_logging(level if level in _LOG_LEVELS else "INFO", os.environ.get("RELAY_LOG_FORMAT", "auto"))
     log = structlog.get_logger("service")
+
+    # Validate both groups before failing, so one start reports every bad variable.
     problems = []
-    for load in (load_settings, load_kafka_settings):
-        try:
-            loaded = load()
-        except ConfigurationError as error:
-            problems.append(str(error))
-        else:
-            if load is load_settings:
-                settings = loaded
-            else:
-                kafka = loaded
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        problems.append(str(error))
+    try:
+        kafka = load_kafka_settings()
+    except ConfigurationError as error:
+        problems.append(str(error))
     if problems:
         log.error("relay cannot start", error="\n".join(problems))
         return 2
+
     configure_logging(settings.log_level, settings.log_format)
     log.info("settings loaded", relay=settings.masked(), kafka=kafka.model_dump(mode="json"))
     _install_event_loop_policy()

@@ -55,7 +55,7 @@ class Relay:
         try:
             while not self._stopping.is_set():
                 # No max_records: aiokafka fills a capped poll from one
-                # partition, starving the other lanes. A partition holds at
+                # partition, starving the other lanes. A partition contains at
                 # most its pause threshold plus one fetch (max_partition_fetch_bytes).
                 batches = await self.consumer.getmany(timeout_ms=_POLL_TIMEOUT_MS)
                 for tp, records in batches.items():

@@ -1,6 +1,6 @@
 """Errors of the relay service.
 
-Each error knows whether retrying can help, so callers branch on
+Each error class states whether retrying can help, so callers branch on
 `error.retryable` instead of on exception types:
 
     RelayError

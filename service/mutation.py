@@ -19,8 +19,8 @@ from service.errors import (
 )
 
 # Every field of Channel. Real AppSync sends subscribers only the fields the
-# mutation selected, so this must cover every field a subscription can ask
-# for; a test checks it against schema/schema.graphql.
+# mutation selected, so this must cover every field a subscription can request.
+# A test checks it against schema/schema.graphql.
 PUBLISH_SELECTION = "name data"
 
 _THROTTLING_ERROR_TYPES = {"TooManyRequestsException", "ThrottlingException", "LimitExceededException"}
@@ -98,7 +98,7 @@ def _raise_for_request_failure(status: int, body: Any, errors: list) -> None:
     if status >= 500:
         raise ServerError(f"AppSync failed with HTTP {status}: {detail}")
     if status != 200 and not errors:
-        raise ServerError(f"AppSync answered HTTP {status} without GraphQL errors: {detail}")
+        raise ServerError(f"AppSync returned HTTP {status} without GraphQL errors: {detail}")
 
 
 def _raise_if_transient(error: dict) -> None:

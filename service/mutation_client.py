@@ -90,7 +90,7 @@ class MutationClient:
             self._record_failure(error)
             return False
         except RecordError:
-            pass  # AppSync answered, so it is reachable.
+            pass  # AppSync responded, so it is reachable.
         self.last_error = None
         self.reachable = True
         return True

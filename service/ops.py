@@ -41,7 +41,7 @@ class OpsServer:
         return web.Response(body=generate_latest(self._metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _get_healthz(self, request: web.Request) -> web.Response:
-        # Answering at all shows the event loop runs; a stalled partition means it runs without progress.
+        # Any response shows the event loop runs. A stalled partition means it runs without progress.
         stalled = await self._relay.stalled_partitions(self._stall_timeout_s)
         if stalled:
             return web.json_response({"status": "stalled", "stalled_partitions": stalled}, status=503)

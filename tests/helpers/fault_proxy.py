@@ -49,7 +49,7 @@ class FaultProxy:
         self.requests += 1
         raw = await request.read()
         if self.mode == "outage":
-            # Drop the connection without an answer, as a vanished endpoint does.
+            # Drop the connection without a response, as a vanished endpoint does.
             request.transport.close()
             raise ConnectionResetError("outage")
         if self.mode == "stall":
